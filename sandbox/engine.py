@@ -460,6 +460,8 @@ def _opt_failure(cand: Candidate, step: _Step, limits: Limits) -> tuple[Status, 
     if cand.kind == "ir" or re.search(r"\.ll:\d+:\d+: error:", step.err):
         return Status.VERIFY_ERROR, err
     low = step.err.lower()
+    if "llvm error:" in low and cand.kind == "passes":  # e.g. "LICM requires MemorySSA (loop-mssa)"
+        return Status.INVALID_PIPELINE, err
     if "verif" in low or "broken module" in low:
         return Status.VERIFY_ERROR, err
     if any(p in low for p in _PIPELINE_ERRORS):
