@@ -23,7 +23,7 @@ PASSES = [
     "early-cse<memssa>", "gvn", "newgvn", "gvn-hoist", "gvn-sink", "sccp", "ipsccp", "dce", "adce", "bdce",
     "dse", "reassociate", "nary-reassociate", "correlated-propagation", "jump-threading", "memcpyopt",
     "mldst-motion", "tailcallelim", "sink", "loop-simplify", "lcssa", "indvars", "loop-deletion",
-    "loop-rotate", "function(loop-mssa(licm))", "loop-instsimplify", "loop-simplifycfg", "loop-idiom",
+    "loop-rotate", "loop-mssa(licm)", "loop-instsimplify", "loop-simplifycfg", "loop-idiom",
     "simple-loop-unswitch", "loop-load-elim", "float2int", "div-rem-pairs", "constraint-elimination",
     "mergeicmps", "globaldce", "globalopt", "constmerge", "deadargelim", "function-attrs", "mergefunc",
     "strip-dead-prototypes", "elim-avail-extern", "argpromotion", "lower-switch", "break-crit-edges",
@@ -39,10 +39,41 @@ SEEDS = [
     ["default<O1>", "instcombine", "simplifycfg"],
 ]
 Strategy = Literal["evolution", "random", "greedy"]
+# Passes that only run at module (or CGSCC) level; everything else is a function or loop pass.
+MODULE_LEVEL = {"globaldce", "globalopt", "constmerge", "deadargelim", "ipsccp", "mergefunc",
+                "strip-dead-prototypes", "elim-avail-extern", "called-value-propagation", "rpo-function-attrs",
+                "function-attrs", "argpromotion", "inline", "always-inline", *PRESETS}
 
 
 def split(pipeline: str) -> list[str]:
-    """Top-level tokens of a pipeline (commas inside parentheses or angle brackets stay)."""
+    """The passes of a pipeline as a flat token list (`function(...)` groups are opened)."""
+    tokens = []
+    for t in _top_level(pipeline):
+        if t.startswith("function(") and t.endswith(")"):
+            tokens.extend(_top_level(t[len("function("):-1]))
+        else:
+            tokens.append(t)
+    return tokens
+
+
+def join(tokens: list[str]) -> str:
+    """A canonical pipeline opt-19 accepts: runs of function/loop passes wrapped in `function(...)`."""
+    parts: list[str] = []
+    run: list[str] = []
+    for t in tokens:
+        if t in MODULE_LEVEL:
+            if run:
+                parts.append(f"function({','.join(run)})")
+                run = []
+            parts.append(t)
+        else:
+            run.append(t)
+    if run:
+        parts.append(f"function({','.join(run)})")
+    return ",".join(parts)
+
+
+def _top_level(pipeline: str) -> list[str]:
     tokens, depth, cur = [], 0, []
     for ch in pipeline:
         if ch in "(<":
@@ -57,10 +88,6 @@ def split(pipeline: str) -> list[str]:
     if cur:
         tokens.append("".join(cur).strip())
     return [t for t in tokens if t]
-
-
-def join(tokens: list[str]) -> str:
-    return ",".join(tokens)
 
 
 @dataclass

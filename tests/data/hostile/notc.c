@@ -1,0 +1,1 @@
+This is not C at all, just prose with a .c name.
