@@ -221,7 +221,9 @@ def _backend(name: str) -> str:
 def main() -> None:
     debug = "--debug" in sys.argv or os.environ.get("OPTLOOP_DEBUG") == "1"
     try:
-        app(standalone_mode=False)
+        # Without standalone mode, click hands an Exit's code back as the return value.
+        rv = app(standalone_mode=False)
+        sys.exit(rv if isinstance(rv, int) else 0)
     except typer.Exit as e:
         sys.exit(e.exit_code)
     except (KeyboardInterrupt, commands.SessionInterrupted) as e:
@@ -247,3 +249,7 @@ def _one_line(e: BaseException) -> str:
         text = str(e).strip().splitlines()
         return text[0] if text else type(e).__name__
     return f"{type(e).__name__}: {str(e).strip().splitlines()[0] if str(e).strip() else ''} (run with --debug)"
+
+
+if __name__ == "__main__":
+    main()
