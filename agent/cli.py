@@ -13,9 +13,8 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.console import Console
-
 from optloop.sandbox import BACKENDS, Candidate, KernelError, Objective, SandboxError
+from rich.console import Console
 
 from . import commands
 
@@ -210,6 +209,40 @@ def train(
     report = commands.train(data, out, steps, base, err)
     if json_out:
         emit(report)
+
+
+@app.command()
+def bench(
+    quick: Annotated[bool, typer.Option("--quick", help="a few kernels, one seed: under 5 minutes")] = False,
+    out: Annotated[Path | None, typer.Option("--out", help="write bench.md and plots here")] = None,
+    budget: Annotated[int, typer.Option("--budget", help="evaluations per session")] = 100,
+    sandbox: SandboxOpt = "docker",
+    json_out: JsonOpt = False,
+) -> None:
+    """Measure throughput (sandbox vs bare opt) and quality (search vs random and greedy)."""
+    from .bench import run_bench
+
+    if out is None and not quick:
+        out = Path("optloop-out/bench")
+    result = run_bench(quick=quick, backend=_backend(sandbox), out=out, budget=budget,
+                       log=lambda m: err.print(m))
+    if json_out:
+        emit(result)
+    tp, q = result["throughput"], result["quality"]["instcount"]["geomean"]
+    err.print(f"throughput ratio sandbox/bare {tp['ratio']:.2f}; instcount geomean over -Oz: "
+              + ", ".join(f"{k} {v:.3f}" for k, v in q.items() if v))
+
+
+def _register_plugins() -> None:
+    """Commands that live in their own modules."""
+    try:
+        from .batch_cli import register
+    except ImportError:  # pragma: no cover - batch is part of the package
+        return
+    register(app)
+
+
+_register_plugins()
 
 
 def _backend(name: str) -> str:

@@ -9,11 +9,10 @@ import time
 from pathlib import Path
 from typing import Any
 
+from optloop.sandbox import Candidate, Kernel, KernelError, Limits, Objective, SandboxError, open_sandbox
 from rich.console import Console
 from rich.live import Live
 from rich.table import Table
-
-from optloop.sandbox import Candidate, Kernel, KernelError, Limits, Objective, SandboxError, open_sandbox
 
 from .config import SessionConfig, resolve
 from .session import SessionInterrupted, check_objective, load_resume, run_session, write_artifacts
@@ -43,7 +42,8 @@ def setup(clean: bool = False, check_only: bool = False, console: Console | None
     rows: list[tuple[str, bool, str]] = []
     for tool in ("clang-19", "opt-19", "llc-19", "llvm-link-19"):
         path = shutil.which(tool)
-        rows.append((f"host {tool} (local sandbox, bench)", path is not None, path or "apt-get install clang-19 llvm-19"))
+        rows.append((f"host {tool} (local sandbox, bench)", path is not None,
+                     path or "apt-get install clang-19 llvm-19"))
     for mod in ("llvmlite", "langgraph", "openai", "sqlalchemy", "docker", "torch", "transformers", "ray"):
         ok = importlib.util.find_spec(mod) is not None
         rows.append((f"python {mod}", ok, "installed" if ok else "pip install -e .[dev]"))

@@ -94,6 +94,13 @@ class DockerSandbox(ScriptSandbox):
         out, err = r.output if r.output else (b"", b"")
         return r.exit_code, out or b"", err or b""
 
+    def _reap(self) -> None:
+        # kill(-1) from the run user reaches every process of that user in the container (not init).
+        try:
+            self.container.exec_run(["sh", "-c", "kill -9 -1 2>/dev/null; exit 0"], user=RUN_USER)
+        except Exception:  # noqa: BLE001 - the next exec reports a dead container
+            pass
+
     def _teardown(self) -> None:
         container = getattr(self, "container", None)
         if container is None:

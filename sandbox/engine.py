@@ -42,6 +42,8 @@ from .types import (
 
 MAX_IR_BYTES = 64 << 20
 MAX_PIPELINE_CHARS = 1 << 20
+MAX_PIPELINE_PASSES = 2000
+_INLINE_ASM = re.compile(r"\basm\s+(?:sideeffect\s+|alignstack\s+|inteldialect\s+|unwind\s+)*\"|^module asm ", re.M)
 ERROR_CHARS = 2000  # tool output kept per failure: enough for a model, small in the store
 
 _RUN_LINE = re.compile(
@@ -205,12 +207,15 @@ class ScriptSandbox(ABC):
         inside_out = self.inside(f"runs/{tag}")
         argv = [
             self.inside("w/bin/optloop-run"), "-t", f"{lim.run_timeout_s}", "-o", str(lim.output_bytes),
-            "-m", str(lim.memory_bytes if self.backend == "local" else 0), "-p", str(lim.processes),
+            "-m", str(lim.memory_bytes), "-p", str(lim.processes),
             "-w", str(warmup), "-n", str(runs), "-O", f"{inside_out}/stdout", "-E", f"{inside_out}/stderr",
             "--", program,
         ]
         budget = (lim.run_timeout_s + 2) * (warmup + runs) + 30
-        rc, out, err = self._exec(argv, budget, user="run")
+        try:
+            rc, out, err = self._exec(argv, budget, user="run")
+        finally:
+            self._reap()
         text = out.decode(errors="replace")
         parsed = [
             _Run(int(m[1]), int(m[2]), int(m[3]), float(m[4]), int(m[5]), m[6] == "1", m[7] == "1")
@@ -224,6 +229,9 @@ class ScriptSandbox(ABC):
             return p.read_bytes()[: lim.output_bytes] if p.exists() else b""
 
         return parsed, read("stdout"), read("stderr"), text
+
+    def _reap(self) -> None:  # noqa: B027 - a hook; the local backend has no separate user to sweep
+        """Kill whatever a program left running (children that escaped its process group)."""
 
     # -- prepare --------------------------------------------------------------------------
     def prepare(self, kernel: Kernel) -> Prepared:
@@ -262,6 +270,8 @@ class ScriptSandbox(ABC):
         if not input_ll.exists():
             raise SandboxError("prepare produced no input.ll")
         ir = input_ll.read_text(errors="replace")
+        if not re.search(r"^define ", ir, re.M):
+            raise KernelError(Status.COMPILE_ERROR, "the kernel defines no functions: nothing to optimize")
         has_main = bool(_MAIN.search(ir))
         reference = None
         ref_runtime = None
@@ -301,7 +311,7 @@ class ScriptSandbox(ABC):
         for cand in candidates:
             if cand.key in unique or cand.key in results:
                 continue
-            rejected = _reject(cand, objective)
+            rejected = _reject(cand, objective, prepared)
             if rejected:
                 results[cand.key] = rejected
             else:
@@ -332,7 +342,8 @@ class ScriptSandbox(ABC):
                 budget,
             )
             if rc != 0:
-                msg = f"the build step failed in the sandbox (rc={rc}): {trim((out + err).decode(errors='replace'), 400)}"
+                detail = trim((out + err).decode(errors="replace"), 400)
+                msg = f"the build step failed in the sandbox (rc={rc}): {detail}"
                 for key, cand in unique.items():
                     results[key] = EvalResult(cand, objective, Status.SANDBOX_ERROR, error=msg)
                 unique = {}
@@ -433,7 +444,7 @@ def _more(err: str) -> str:
     return "\n" + trim("\n".join(lines[1:]), 1500) if len(lines) > 1 else ""
 
 
-def _reject(cand: Candidate, objective: Objective) -> EvalResult | None:
+def _reject(cand: Candidate, objective: Objective, prepared: Prepared | None = None) -> EvalResult | None:
     """Cheap checks before anything reaches the sandbox."""
     if cand.kind == "passes":
         if not cand.text:
@@ -441,11 +452,19 @@ def _reject(cand: Candidate, objective: Objective) -> EvalResult | None:
         if len(cand.text) > MAX_PIPELINE_CHARS or "\n" in cand.text or "\0" in cand.text:
             return EvalResult(cand, objective, Status.INVALID_PIPELINE,
                               error="a pipeline is one line of at most 1 MiB")
+        passes = cand.text.count(",") + 1
+        if passes > MAX_PIPELINE_PASSES:
+            return EvalResult(cand, objective, Status.INVALID_PIPELINE,
+                              error=f"the pipeline has {passes} passes; the limit is {MAX_PIPELINE_PASSES}")
     elif cand.kind == "ir":
         if len(cand.text.encode()) > MAX_IR_BYTES:
             return EvalResult(cand, objective, Status.VERIFY_ERROR, error="IR module larger than 64 MiB")
         if "\0" in cand.text:
             return EvalResult(cand, objective, Status.VERIFY_ERROR, error="IR module contains NUL bytes")
+        if _INLINE_ASM.search(cand.text) and not (prepared and _INLINE_ASM.search(prepared.ir)):
+            # An asm blob counts as one instruction: a way to cheat instcount, and code we cannot check.
+            return EvalResult(cand, objective, Status.VERIFY_ERROR,
+                              error="inline assembly is not allowed in IR candidates (the kernel has none)")
     else:
         return EvalResult(cand, objective, Status.SANDBOX_ERROR, error=f"unknown candidate kind {cand.kind!r}")
     return None
@@ -486,6 +505,8 @@ def _run_status(run: _Run, stderr: bytes, limits: Limits) -> Status | None:
         return Status.CRASHED
     if run.maxrss_kb * 1024 >= 0.95 * limits.memory_bytes:
         return Status.RESOURCE_LIMIT
+    if run.exit != 0 and any(s in low for s in (b"resource temporarily unavailable", b"cannot allocate memory")):
+        return Status.RESOURCE_LIMIT  # fork() or malloc() refused by a limit, and the program gave up
     return None
 
 

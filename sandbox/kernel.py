@@ -124,6 +124,8 @@ def _read(path: Path) -> bytes:
     if size > MAX_SOURCE_BYTES:
         raise _kernel_error(f"{path}: {size} bytes is too large for a kernel source (limit {MAX_SOURCE_BYTES})")
     data = path.read_bytes()
+    if not data.strip():
+        raise _kernel_error(f"{path}: empty file")
     if b"\0" in data[:65536]:
         raise _kernel_error(f"{path}: binary file, not C source")
     return data

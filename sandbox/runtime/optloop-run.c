@@ -103,10 +103,18 @@ static int run_once(char **argv, double timeout_s, long long outlimit, rlim_t me
     close(pe[1]);
 
     struct capture co = {po[0], fo, 0, 0}, ce = {pe[0], fe, 0, 0};
-    int over = 0, timed_out = 0, killed = 0;
+    int over = 0, timed_out = 0, killed = 0, reaped = 0;
+    int status = 0;
+    struct rusage ru;
+    memset(&ru, 0, sizeof ru);
+    double exited_at = 0;
     while (co.fd >= 0 || ce.fd >= 0) {
         double left = timeout_s - (now() - start);
         if (left <= 0) { timed_out = 1; break; }
+        /* The program itself has exited but something it forked (perhaps in a new session)
+         * still holds the pipes: drain for a moment, then stop waiting for them. */
+        if (!reaped && wait4(pid, &status, WNOHANG, &ru) == pid) { reaped = 1; exited_at = now(); }
+        if (reaped && now() - exited_at > 0.2) break;
         struct pollfd fds[2];
         int nfds = 0;
         if (co.fd >= 0) { fds[nfds].fd = co.fd; fds[nfds].events = POLLIN; nfds++; }
@@ -129,12 +137,9 @@ static int run_once(char **argv, double timeout_s, long long outlimit, rlim_t me
 
     /* The pipes are closed (or we gave up on them); wait for the child, still
      * bounded by the wall clock in case it closed its outputs and kept running. */
-    int status = 0;
-    struct rusage ru;
-    memset(&ru, 0, sizeof ru);
-    for (;;) {
+    while (!reaped) {
         pid_t w = wait4(pid, &status, WNOHANG, &ru);
-        if (w == pid) break;
+        if (w == pid) { reaped = 1; break; }
         if (w < 0 && errno != EINTR) break;
         if (!killed && now() - start > timeout_s) {
             timed_out = 1;
