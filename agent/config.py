@@ -11,9 +11,8 @@ import tomllib
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
-
 from optloop.sandbox import Limits, Objective
+from pydantic import BaseModel, ConfigDict, Field
 
 
 class _Strict(BaseModel):

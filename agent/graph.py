@@ -17,7 +17,6 @@ from typing import Annotated, Any, Literal, TypedDict
 
 from langgraph.graph import END, START, StateGraph
 from langgraph.runtime import Runtime
-
 from optloop.db import Store
 from optloop.sandbox import Candidate, EvalResult, Kernel, KernelError, Objective, Prepared, Sandbox, SandboxError
 from optloop.sandbox.ir import summarize

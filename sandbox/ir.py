@@ -56,14 +56,16 @@ def summarize(ir: str) -> dict[str, Any]:
     for line in ir.splitlines():
         if line.startswith("define "):
             m = re.search(r"@([-\w.$\"]+)\(", line)
-            current, count, blocks = (m.group(1) if m else "?"), 0, 1
+            current, count, blocks, in_block = (m.group(1) if m else "?"), 0, 0, False
         elif current is not None:
             if line.startswith("}"):
                 functions.append({"name": current, "instructions": count, "blocks": blocks})
                 current = None
-            elif line and not line[0].isspace() and line.rstrip().endswith(":") or re.match(r"^\d+:", line):
-                blocks += 1
+            elif line and not line[0].isspace() and re.match(r"^[-\w.$\"]+:", line):
+                blocks, in_block = blocks + 1, True  # a labelled block
             elif line.startswith("  ") and len(line) > 2 and line[2] not in " ;]#":
+                if not in_block:  # the unlabelled entry block
+                    blocks, in_block = blocks + 1, True
                 count += 1
     hist = opcode_histogram(ir)
     return {

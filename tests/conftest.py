@@ -7,7 +7,6 @@ import shutil
 from pathlib import Path
 
 import pytest
-
 from optloop.sandbox import Limits, SandboxError, open_sandbox
 
 DATA = Path(__file__).parent / "data"

@@ -9,7 +9,6 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from optloop.agent.config import SessionConfig, resolve
 from optloop.agent.feedback import attempt_feedback, step_feedback
 from optloop.agent.proposers.base import Attempt

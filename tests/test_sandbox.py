@@ -8,7 +8,6 @@ import subprocess
 import time
 
 import pytest
-
 from optloop.sandbox import Candidate, Kernel, KernelError, Objective, Status
 from optloop.sandbox.ir import count_instructions, count_instructions_llvmlite, text_size
 
