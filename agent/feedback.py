@@ -69,7 +69,8 @@ def step_feedback(items: list[str], objective: Objective, action: str, history: 
         best_pipeline=best.candidate.short(200) if best else None,
         best_value=best.value if best else None,
         improvement=improvement(baseline_value, best.value if best else None),
-        baseline_pipeline=baseline_pipeline, evaluations_left=evaluations_left, history=recent, action=action,
+        baseline_pipeline=baseline_pipeline, baseline_value=baseline_value, evaluations_left=evaluations_left,
+        history=recent, action=action,
     )
 
 

@@ -72,6 +72,7 @@ class State(TypedDict, total=False):
     pending_results: list[tuple[Attempt, int, bool]]
     stale_steps: int
     proposer_failures: int
+    last_proposer_error: str | None
     started: float
     stop: str | None
     status: str
@@ -245,6 +246,7 @@ def feedback(state: State, runtime: Runtime[Deps]) -> dict[str, Any]:
     turns = [Turn(proposal.response, text)] if proposal.response is not None else []
     return {"history": [a for a, _, _ in results], "turns": turns, "best": best, "best_evaluation_id": best_eid,
             "evaluations": evaluations, "step": index + 1, "proposer_failures": failures,
+            "last_proposer_error": proposal.error,
             "stale_steps": 0 if new_best else state.get("stale_steps", 0) + 1, "pending": None,
             "pending_results": []}
 
@@ -294,8 +296,7 @@ def finish(state: State, runtime: Runtime[Deps]) -> dict[str, Any]:
     imp = improvement(base, best.value if best else None)
     if stop == "proposer_failed":
         status = "failed"
-        error = f"the proposer failed {MAX_PROPOSER_FAILURES} times in a row: {state['pending'].error}" \
-            if state.get("pending") else "the proposer failed"
+        error = f"the proposer failed {MAX_PROPOSER_FAILURES} times in a row: {state.get('last_proposer_error')}"
     else:
         error = None
         status = "no_improvement" if imp is None or imp <= 1.0 else (
