@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 
 import pytest
-
 from optloop.agent.config import OpenAIConfig, SessionConfig
 from optloop.agent.proposers.openai_proposer import OpenAIProposer
 from optloop.agent.session import run_session
