@@ -36,6 +36,12 @@ class UserError(Exception):
     """Bad input or an unusable environment: one line, exit code 2."""
 
 
+def fail_line(message: str) -> None:
+    """One plain line on stderr (rich would wrap it at the terminal's width)."""
+    first = message.strip().splitlines()[0] if message.strip() else "failed"
+    sys.stderr.write(f"optloop: {first[:500]}\n")
+
+
 def emit(obj: dict[str, Any]) -> None:
     sys.stdout.write(json.dumps(obj, default=str) + "\n")
     sys.stdout.flush()
@@ -85,11 +91,10 @@ def eval_(
     result = commands.evaluate_one(k, candidate, objective, _backend(sandbox), timeout)
     if json_out:
         emit(result)
-    commands.show_eval(err, result)
     if result["status"] != "ok":
-        if not json_out:
-            err.print(f"[red]optloop: {result['status']}[/]: {(result['error'] or '').splitlines()[0][:300]}")
+        fail_line(f"{result['status']}: {result['error'] or ''}")
         raise typer.Exit(1)
+    commands.show_eval(err, result)
 
 
 @app.command()
@@ -133,7 +138,7 @@ def optimize(
     if json_out:
         emit(result)
     if result["status"] == "failed":
-        err.print(f"[red]optloop: session failed[/]: {(result.get('error') or '').splitlines()[0][:300]}")
+        fail_line(f"session failed: {result.get('error') or ''}")
         raise typer.Exit(1)
 
 
@@ -170,7 +175,7 @@ def replay(session_id: str, db: DbOpt = None, sandbox: SandboxOpt = "docker", js
     if json_out:
         emit(result)
     if not result["match"]:
-        err.print(f"[red]optloop: replay mismatch[/]: {result['reason']}")
+        fail_line(f"replay mismatch: {result['reason']}")
         raise typer.Exit(1)
 
 

@@ -49,9 +49,9 @@ ERROR_CHARS = 2000  # tool output kept per failure: enough for a model, small in
 _RUN_LINE = re.compile(
     r"run=(-?\d+) exit=(-?\d+) signal=(\d+) wall_s=([\d.]+) maxrss_kb=(\d+) timeout=(\d) outlimit=(\d)"
 )
-_PIPELINE_ERRORS = ("unknown pass name", "invalid pipeline", "pass parameter", "unknown function pass",
-                    "unknown module pass", "unknown loop pass", "unknown cgscc pass", "invalid use of",
-                    "expected ", "does not accept parameters", "invalid ", "unable to parse")
+_PIPELINE_ERRORS = ("unknown pass name", "unknown pipeline name", "unknown ", "invalid pipeline",
+                    "pass parameter", "invalid use of", "expected ", "does not accept parameters", "invalid ",
+                    "unable to parse")
 _MAIN = re.compile(r"^define [^@\n]*@main\(", re.M)
 
 

@@ -1,0 +1,106 @@
+"""Crash safety: SIGKILL mid-session loses at most the step in flight; the session resumes."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+
+import pytest
+from optloop.db import Store
+
+from .conftest import DATA
+
+
+def _optimize(*args: str, **kw) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, "-m", "optloop.agent.cli", "optimize", *args],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True, **kw)
+
+
+def _wait_for_steps(db_path, n: int, timeout: float = 120) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with sqlite3.connect(db_path, timeout=1) as c:
+                if c.execute("select count(*) from steps").fetchone()[0] >= n:
+                    return
+        except sqlite3.OperationalError:
+            pass
+        time.sleep(0.05)
+    raise AssertionError(f"fewer than {n} steps recorded in {timeout} s")
+
+
+@pytest.mark.slow
+def test_sigkill_mid_session_then_resume(tmp_path):
+    db_path = tmp_path / "crash.db"
+    db = f"sqlite:///{db_path}"
+    proc = _optimize(str(DATA / "simple.c"), "--sandbox", "local", "--budget", "80", "--per-step", "1",
+                     "--db", db, "--out", str(tmp_path / "out"))
+    _wait_for_steps(db_path, 5)
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait(30)
+    assert proc.returncode == -signal.SIGKILL
+
+    with sqlite3.connect(db_path) as c:
+        assert c.execute("pragma integrity_check").fetchone()[0] == "ok"
+        assert c.execute("pragma foreign_key_check").fetchall() == []
+    store = Store(db)
+    [session] = store.list_sessions()
+    assert session["status"] == "running"  # it never got to say otherwise
+    steps = store.steps(session["id"])
+    indices = [s["index"] for s in steps]
+    assert indices == list(range(len(indices))) and len(indices) >= 5
+    for s in steps:  # every recorded step is whole: its evaluations exist
+        assert s["feedback"]
+        for eid in s["evaluation_ids"]:
+            assert store.get_evaluation(eid) is not None
+    done_before = sum(len(s["evaluation_ids"]) for s in steps)
+    store.close()
+
+    r = subprocess.run([sys.executable, "-m", "optloop.agent.cli", "optimize", "--resume", session["id"][:10],
+                        "--db", db, "--out", str(tmp_path / "out"), "--json"], capture_output=True, text=True,
+                       timeout=600)
+    assert r.returncode == 0, r.stderr
+    out = json.loads(r.stdout)
+    assert out["session_id"] == session["id"]
+    assert out["status"] in ("budget_exhausted", "completed") and out["evaluations"] == 80
+
+    store = Store(db)
+    steps = store.steps(session["id"])
+    indices = [s["index"] for s in steps]
+    assert indices == list(range(len(indices)))  # no duplicate, no gap
+    evaluated = [eid for s in steps for eid in s["evaluation_ids"]]
+    assert len(evaluated) == len(set(evaluated)) == 80 > done_before
+    texts = [store.get_evaluation(e)["action_text"] for e in evaluated]
+    assert len(texts) == len(set(texts))  # nothing evaluated twice across the crash
+    assert store.get_session(session["id"])["status"] == out["status"]
+    # A finished session cannot be resumed again.
+    again = subprocess.run([sys.executable, "-m", "optloop.agent.cli", "optimize", "--resume", session["id"],
+                            "--db", db], capture_output=True, text=True, timeout=120)
+    assert again.returncode == 2 and "already ended" in again.stderr
+    store.close()
+
+
+def test_interrupt_marks_the_session_and_it_resumes(tmp_path):
+    db_path = tmp_path / "int.db"
+    db = f"sqlite:///{db_path}"
+    proc = _optimize(str(DATA / "simple.c"), "--sandbox", "local", "--budget", "60", "--per-step", "1",
+                     "--db", db, "--out", str(tmp_path / "out"))
+    _wait_for_steps(db_path, 3)
+    os.killpg(proc.pid, signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err
+    assert "optloop optimize --resume" in err and "Traceback" not in err
+    store = Store(db)
+    [session] = store.list_sessions()
+    assert session["status"] == "interrupted"
+    store.close()
+    r = subprocess.run([sys.executable, "-m", "optloop.agent.cli", "optimize", "--resume", session["id"],
+                        "--db", db, "--out", str(tmp_path / "out"), "--json"], capture_output=True, text=True,
+                       timeout=600)
+    assert r.returncode == 0, r.stderr
+    assert json.loads(r.stdout)["evaluations"] == 60
