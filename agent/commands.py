@@ -312,5 +312,8 @@ def train(data: Path, out: Path, steps: int, base: Path | None, console: Console
             progress.update(task, completed=step, description=f"training (loss {loss:.3f})")
 
         report = do_train(data, out, steps=steps, base=base, progress=on_progress)
-    console.print(f"model saved to {out}; held-out: {report}")
+    keys = ("valid_rate", "parsed_rate", "exact_match_rate", "mean_predicted_improvement", "final_loss")
+    shown = ", ".join(f"{k} {report[k]:.3f}" if isinstance(report.get(k), float) else f"{k} {report.get(k)}"
+                      for k in keys if k in report)
+    console.print(f"model saved to {out} (load it with --proposer hf --model {out}); held-out: {shown}")
     return report
