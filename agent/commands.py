@@ -15,7 +15,7 @@ from rich.live import Live
 from rich.table import Table
 
 from .config import SessionConfig, resolve
-from .session import SessionInterrupted, check_objective, load_resume, run_session, write_artifacts
+from .session import SessionInterrupted, check_objective, load_resume, run_session, stored_kernel, write_artifacts
 
 __all__ = ["SessionInterrupted"]
 
@@ -249,7 +249,10 @@ def print_session(console: Console, data: dict[str, Any]) -> None:
 
 def replay(db: str | None, session_id: str, backend: str, console: Console) -> dict[str, Any]:
     store = open_store(db)
-    session, kernel, _ = _load_any(store, session_id)
+    session = store.get_session(session_id)
+    if session is None:
+        raise LookupError(f"no session {session_id!r} in {store.display_url}")
+    kernel = stored_kernel(store, session)
     best = session.get("best")
     if best is None:
         raise ValueError(f"session {session['id'][:12]} has no best candidate to replay")
@@ -274,18 +277,6 @@ def replay(db: str | None, session_id: str, backend: str, console: Console) -> d
     console.print(f"replay {session['id'][:12]}: recorded {_fmt(best['value'])}, now {_fmt(res.value)} "
                   f"({res.status.value}) -> {'match' if reason is None else 'MISMATCH'}")
     return result
-
-
-def _load_any(store, session_id: str):
-    session = store.get_session(session_id)
-    if session is None:
-        raise LookupError(f"no session {session_id!r} in {store.display_url}")
-    krow = store.get_kernel(session["kernel_hash"])
-    files = {k: (v.encode() if isinstance(v, str) else v) for k, v in krow["files"].items()}
-    kernel = Kernel(name=krow["name"], files=files, sources=tuple(krow["sources"]),
-                    include_dirs=tuple(krow["include_dirs"]), defines=tuple(krow["defines"]),
-                    flags=tuple(krow["flags"]), origin=tuple(krow.get("origin") or ()))
-    return session, kernel, None
 
 
 def export(db: str | None, fmt: str, out: Path, only_improved: bool, objective: str | None,

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from optloop.db import Store
-from optloop.sandbox import Candidate, Kernel, Objective, Sandbox, SandboxError
+from optloop.sandbox import Candidate, Kernel, Sandbox
 
 from .config import SessionConfig
 from .graph import Deps, Resume, build_graph
@@ -128,6 +128,20 @@ def write_artifacts(result: dict[str, Any], kernel: Kernel, store: Store, out_di
     return folder
 
 
+def stored_kernel(store: Store, session: dict[str, Any]) -> Kernel:
+    """The kernel of a recorded session, rebuilt from the store and checked against its hash."""
+    krow = store.get_kernel(session["kernel_hash"])
+    if krow is None:
+        raise ValueError(f"the kernel of session {session['id'][:12]} is not in the store")
+    files = {k: (v.encode() if isinstance(v, str) else v) for k, v in krow["files"].items()}
+    kernel = Kernel(name=krow["name"], files=files, sources=tuple(krow["sources"]),
+                    include_dirs=tuple(krow["include_dirs"]), defines=tuple(krow["defines"]),
+                    flags=tuple(krow["flags"]), origin=tuple(krow.get("origin") or ()))
+    if kernel.content_hash != session["kernel_hash"]:
+        raise ValueError(f"the stored kernel of session {session['id'][:12]} does not match its hash")
+    return kernel
+
+
 def load_resume(store: Store, session_id: str) -> tuple[dict[str, Any], Kernel, Resume]:
     """Rebuild a session's state from the tables (the store, not a checkpoint, is the truth)."""
     session = store.get_session(session_id)
@@ -135,15 +149,7 @@ def load_resume(store: Store, session_id: str) -> tuple[dict[str, Any], Kernel, 
         raise ValueError(f"no session {session_id!r} in {store.display_url}")
     if session["status"] not in ("running", "interrupted"):
         raise ValueError(f"session {session['id'][:12]} already ended ({session['status']}); nothing to resume")
-    krow = store.get_kernel(session["kernel_hash"])
-    if krow is None:
-        raise ValueError(f"the kernel of session {session_id} is not in the store")
-    files = {k: (v.encode() if isinstance(v, str) else v) for k, v in krow["files"].items()}
-    kernel = Kernel(name=krow["name"], files=files, sources=tuple(krow["sources"]),
-                    include_dirs=tuple(krow["include_dirs"]), defines=tuple(krow["defines"]),
-                    flags=tuple(krow["flags"]), origin=tuple(krow.get("origin") or ()))
-    if kernel.content_hash != session["kernel_hash"]:
-        raise ValueError("the stored kernel does not match its hash; refusing to resume")
+    kernel = stored_kernel(store, session)
     history: list[Attempt] = []
     turns: list[Turn] = []
     steps = store.steps(session["id"])
@@ -167,7 +173,6 @@ def load_resume(store: Store, session_id: str) -> tuple[dict[str, Any], Kernel, 
 
 
 def check_objective(cfg: SessionConfig) -> None:
+    """Combinations the config model alone cannot rule out."""
     if cfg.action == "ir" and cfg.proposer.type == "search":
-        raise SandboxError("--action ir needs a model proposer (openai or hf); search proposes pipelines")
-    if cfg.objective not in tuple(Objective):
-        raise SandboxError(f"unknown objective {cfg.objective}")
+        raise ValueError("--action ir needs a model proposer (openai or hf); search proposes pipelines")
