@@ -240,10 +240,8 @@ def bench(
 
 def _register_plugins() -> None:
     """Commands that live in their own modules."""
-    try:
-        from .batch_cli import register
-    except ImportError:  # pragma: no cover - batch is part of the package
-        return
+    from .batch_cli import register
+
     register(app)
 
 

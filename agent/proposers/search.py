@@ -29,6 +29,11 @@ PASSES = [
     "strip-dead-prototypes", "elim-avail-extern", "argpromotion", "lower-switch", "break-crit-edges",
     "speculative-execution", "loop-sink", "loop-reduce", "irce", "loop-flatten",
 ]
+# Cleanup passes that delete or merge instructions: tried first when scanning a pipeline's
+# neighbourhood (domain knowledge about what shrinks code, not about any benchmark).
+CLEANUP = ["instcombine", "aggressive-instcombine", "simplifycfg", "gvn", "newgvn", "early-cse", "dce", "adce",
+           "dse", "sccp", "ipsccp", "mergefunc", "globaldce", "constmerge", "gvn-sink", "gvn-hoist", "instsimplify",
+           "reassociate", "loop-deletion", "deadargelim", "sroa", "mem2reg", "memcpyopt", "mergeicmps"]
 # Seeds that are good starting points for size-like objectives.
 SEEDS = [
     ["default<Oz>"],
@@ -39,37 +44,45 @@ SEEDS = [
     ["default<O1>", "instcombine", "simplifycfg"],
 ]
 Strategy = Literal["evolution", "random", "greedy"]
-# Passes that only run at module (or CGSCC) level; everything else is a function or loop pass.
+# Passes that only run at module level, and CGSCC passes; everything else is a function or loop pass.
 MODULE_LEVEL = {"globaldce", "globalopt", "constmerge", "deadargelim", "ipsccp", "mergefunc",
                 "strip-dead-prototypes", "elim-avail-extern", "called-value-propagation", "rpo-function-attrs",
-                "function-attrs", "argpromotion", "inline", "always-inline", *PRESETS}
+                "always-inline", *PRESETS}
+CGSCC_LEVEL = {"function-attrs", "argpromotion", "inline"}
 
 
 def split(pipeline: str) -> list[str]:
-    """The passes of a pipeline as a flat token list (`function(...)` groups are opened)."""
+    """The passes of a pipeline as a flat token list (`function(...)` and `cgscc(...)` groups are opened)."""
     tokens = []
     for t in _top_level(pipeline):
-        if t.startswith("function(") and t.endswith(")"):
-            tokens.extend(_top_level(t[len("function("):-1]))
+        for group in ("function(", "cgscc("):
+            if t.startswith(group) and t.endswith(")"):
+                tokens.extend(_top_level(t[len(group):-1]))
+                break
         else:
             tokens.append(t)
     return tokens
 
 
 def join(tokens: list[str]) -> str:
-    """A canonical pipeline opt-19 accepts: runs of function/loop passes wrapped in `function(...)`."""
+    """A canonical pipeline opt-19 accepts: module passes at the top, runs of function and loop
+    passes in `function(...)`, runs of CGSCC passes in `cgscc(...)` (opt nests passes implicitly
+    only when a pipeline starts with a module pass)."""
     parts: list[str] = []
     run: list[str] = []
+    kind = ""
     for t in tokens:
-        if t in MODULE_LEVEL:
-            if run:
-                parts.append(f"function({','.join(run)})")
-                run = []
+        k = "module" if t in MODULE_LEVEL else "cgscc" if t in CGSCC_LEVEL else "function"
+        if run and k != kind:
+            parts.append(f"{kind}({','.join(run)})")
+            run = []
+        if k == "module":
             parts.append(t)
         else:
             run.append(t)
+        kind = k
     if run:
-        parts.append(f"function({','.join(run)})")
+        parts.append(f"{kind}({','.join(run)})")
     return ",".join(parts)
 
 
@@ -109,11 +122,14 @@ class SearchProposer:
         seen = {a.candidate.text for a in ctx.history if a.candidate.kind == "passes"}
         want = max(1, min(ctx.n, ctx.evaluations_left))
         out: list[str] = []
-        make = {"evolution": self._evolve, "random": self._random, "greedy": self._greedy}[self.strategy]
+        makers = {"evolution": [self._greedy, self._evolve], "random": [self._random],
+                  "greedy": [self._greedy]}[self.strategy]
         for _ in range(want * 50):
             if len(out) >= want:
                 break
-            tokens = make(ctx, rng)
+            # The default alternates a systematic scan of the best pipeline's neighbours with
+            # evolutionary moves (mutation, crossover, fresh random pipelines).
+            tokens = makers[len(out) % len(makers)](ctx, rng)
             tokens = [t for t in tokens if t not in self._banned][: self.max_len]
             text = join(tokens)
             if tokens and text not in seen and text not in out:
@@ -139,7 +155,10 @@ class SearchProposer:
 
     @staticmethod
     def _ranked(ctx: Context) -> list[Attempt]:
+        """Valid pipelines, best first; the baseline is one of them (a parent like any other)."""
         ok = [a for a in ctx.history if a.status == "ok" and a.value is not None and a.candidate.kind == "passes"]
+        if not any(a.candidate.text == ctx.baseline_pipeline for a in ok):
+            ok.append(Attempt(Candidate.passes(ctx.baseline_pipeline), "ok", ctx.baseline_value))
         return sorted(ok, key=lambda a: (a.value, len(a.candidate.text)))
 
     def _vocab(self) -> list[str]:
@@ -155,18 +174,26 @@ class SearchProposer:
         return tokens
 
     def _greedy(self, ctx: Context, rng: random.Random) -> list[str]:
-        """Hill climbing: from the best pipeline, try appending or inserting each pass in turn."""
+        """Hill climbing: the neighbours of the best pipeline (one pass appended, prepended or
+        removed), in a shuffled order that starts over whenever the best changes."""
         ranked = self._ranked(ctx)
-        base = ranked[0].candidate.text if ranked else ctx.baseline_pipeline
+        base = ranked[0].candidate.text
+        tokens = split(base)
         if base != self._greedy_base or not self._greedy_queue:
             self._greedy_base = base
-            moves = [f"append:{p}" for p in self._vocab()] + [f"prepend:{p}" for p in self._vocab()]
-            rng.shuffle(moves)
-            self._greedy_queue = moves
-        move = self._greedy_queue.pop()
-        kind, p = move.split(":", 1)
-        tokens = split(base)
-        return tokens + [p] if kind == "append" else [p] + tokens
+            vocab = self._vocab()
+            first = [f"{m}:{p}" for p in CLEANUP if p in vocab for m in ("append", "prepend")]
+            first += [f"delete:{i}" for i in range(len(tokens))] if len(tokens) > 1 else []
+            rest = [f"{m}:{p}" for p in vocab if p not in CLEANUP for m in ("append", "prepend")]
+            rng.shuffle(first)
+            rng.shuffle(rest)
+            self._greedy_queue = rest + first  # popped from the end: cleanups first
+        kind, arg = self._greedy_queue.pop().split(":", 1)
+        if kind == "append":
+            return tokens + [arg]
+        if kind == "prepend":
+            return [arg] + tokens
+        return tokens[: int(arg)] + tokens[int(arg) + 1:]
 
     def _evolve(self, ctx: Context, rng: random.Random) -> list[str]:
         ranked = self._ranked(ctx)
