@@ -329,16 +329,11 @@ class ScriptSandbox(ABC):
             else:
                 (box / "cand.ll").write_text(cand.text)
         if unique:
-            script = (
-                'root=$1; inbox=$2; shift 2; for id in "$@"; do rm -rf "$root/c/$id"; '
-                'mkdir -p "$root/c/$id"; cp "$inbox/$id"/* "$root/c/$id/"; done; '
-                f'exec sh "{self.inside("w/bin/build-many.sh")}" "$root" '
-                f'"{stages}" "{self.limits.compile_timeout_s}" "{self.jobs}" "$@"'
-            )
             rounds = -(-len(unique) // self.jobs)
             budget = (self.limits.compile_timeout_s + 2) * 3 * rounds + 60
             rc, out, err = self._exec(
-                ["sh", "-c", script, "build", self.inside(f"w/k/{kid}"), self.inside("inbox/c"), *ids.values()],
+                ["bash", self.inside("w/bin/build-many.sh"), self.inside(f"w/k/{kid}"), self.inside("inbox/c"),
+                 stages, f"{self.limits.compile_timeout_s:g}", str(self.jobs), *ids.values()],
                 budget,
             )
             if rc != 0:

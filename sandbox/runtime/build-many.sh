@@ -1,6 +1,6 @@
-#!/bin/sh
-# Build several candidates in parallel: build-many.sh ROOT STAGES TIMEOUT JOBS ID...
+#!/bin/bash
+# Build several candidates in parallel: build-many.sh ROOT INBOX STAGES TIMEOUT JOBS ID...
 set -u
-root=$1; stages=$2; limit=$3; jobs=$4; shift 4
+root=$1; inbox=$2; stages=$3; limit=$4; jobs=$5; shift 5
 here=$(dirname "$0")
-printf '%s\n' "$@" | xargs -P "$jobs" -I '{}' sh "$here/build-one.sh" "$root" '{}' "$stages" "$limit"
+printf '%s\n' "$@" | xargs -P "$jobs" -I '{}' bash "$here/build-one.sh" "$root" "$inbox" '{}' "$stages" "$limit"
