@@ -29,9 +29,10 @@ def cli(*args: str, env: dict | None = None, timeout: int = 600) -> subprocess.C
 
 # -- units ----------------------------------------------------------------------------------------
 def test_pipelines_are_split_and_joined_canonically():
-    tokens = ["mem2reg", "globaldce", "loop-mssa(licm)", "default<Oz>", "sroa"]
+    tokens = ["mem2reg", "globaldce", "loop-mssa(licm)", "function-attrs", "argpromotion", "default<Oz>", "sroa"]
     text = join(tokens)
-    assert text == "function(mem2reg),globaldce,function(loop-mssa(licm)),default<Oz>,function(sroa)"
+    assert text == ("function(mem2reg),globaldce,function(loop-mssa(licm)),cgscc(function-attrs,argpromotion),"
+                    "default<Oz>,function(sroa)")
     assert split(text) == tokens
 
 

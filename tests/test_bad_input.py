@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from optloop.agent.proposers.search import MODULE_LEVEL, PASSES, join, split
+from optloop.agent.proposers.search import CGSCC_LEVEL, MODULE_LEVEL, PASSES, join, split
 
 from .conftest import DATA
 
@@ -117,7 +117,7 @@ def test_bad_options_are_one_line(tmp_path):
 
 
 # -- the pipeline parser, property-based ----------------------------------------------------------
-tokens = st.lists(st.sampled_from(sorted(set(PASSES) | MODULE_LEVEL)), min_size=1, max_size=30)
+tokens = st.lists(st.sampled_from(sorted(set(PASSES) | MODULE_LEVEL | CGSCC_LEVEL)), min_size=1, max_size=30)
 
 
 @given(tokens)
@@ -147,7 +147,7 @@ def test_joined_pipelines_are_balanced_and_module_level(ts):
         d += ch in "(<"
         d -= ch in ")>"
         cur += ch
-    assert all(t in MODULE_LEVEL or t.startswith("function(") for t in top)
+    assert all(t in MODULE_LEVEL or t.startswith(("function(", "cgscc(")) for t in top)
 
 
 @given(st.text(max_size=200))

@@ -108,6 +108,7 @@ class SearchProposer:
     """Search over pipelines.  `evolution` (default) mixes exploitation and exploration."""
 
     strategy: Strategy = "evolution"
+    schedule: str = "ge"  # evolution's moves in turn: g = neighbour scan, e = evolve, r = random
     max_len: int = 24
     population: int = 8
     name: str = "search"
@@ -122,8 +123,9 @@ class SearchProposer:
         seen = {a.candidate.text for a in ctx.history if a.candidate.kind == "passes"}
         want = max(1, min(ctx.n, ctx.evaluations_left))
         out: list[str] = []
-        makers = {"evolution": [self._greedy, self._evolve], "random": [self._random],
-                  "greedy": [self._greedy]}[self.strategy]
+        moves = {"g": self._greedy, "e": self._evolve, "r": self._random}
+        schedule = {"evolution": self.schedule, "random": "r", "greedy": "g"}[self.strategy]
+        makers = [moves[c] for c in schedule]
         for _ in range(want * 50):
             if len(out) >= want:
                 break
@@ -174,26 +176,25 @@ class SearchProposer:
         return tokens
 
     def _greedy(self, ctx: Context, rng: random.Random) -> list[str]:
-        """Hill climbing: the neighbours of the best pipeline (one pass appended, prepended or
-        removed), in a shuffled order that starts over whenever the best changes."""
+        """Hill climbing: the neighbours of the best pipeline (one pass inserted anywhere, or one
+        removed), cleanup passes first, in an order that starts over whenever the best changes."""
         ranked = self._ranked(ctx)
         base = ranked[0].candidate.text
         tokens = split(base)
         if base != self._greedy_base or not self._greedy_queue:
             self._greedy_base = base
             vocab = self._vocab()
-            first = [f"{m}:{p}" for p in CLEANUP if p in vocab for m in ("append", "prepend")]
+            first = [f"insert:{p}" for p in CLEANUP if p in vocab]
             first += [f"delete:{i}" for i in range(len(tokens))] if len(tokens) > 1 else []
-            rest = [f"{m}:{p}" for p in vocab if p not in CLEANUP for m in ("append", "prepend")]
+            rest = [f"insert:{p}" for p in vocab if p not in CLEANUP]
             rng.shuffle(first)
             rng.shuffle(rest)
             self._greedy_queue = rest + first  # popped from the end: cleanups first
         kind, arg = self._greedy_queue.pop().split(":", 1)
-        if kind == "append":
-            return tokens + [arg]
-        if kind == "prepend":
-            return [arg] + tokens
-        return tokens[: int(arg)] + tokens[int(arg) + 1:]
+        if kind == "delete":
+            return tokens[: int(arg)] + tokens[int(arg) + 1:]
+        at = rng.randint(0, len(tokens))
+        return tokens[:at] + [arg] + tokens[at:]
 
     def _evolve(self, ctx: Context, rng: random.Random) -> list[str]:
         ranked = self._ranked(ctx)
