@@ -53,6 +53,7 @@ _PIPELINE_ERRORS = ("unknown pass name", "unknown pipeline name", "unknown ", "i
                     "pass parameter", "invalid use of", "expected ", "does not accept parameters", "invalid ",
                     "unable to parse")
 _MAIN = re.compile(r"^define [^@\n]*@main\(", re.M)
+_MODULE_ID = re.compile(r"^; ModuleID = '[^'\n]*'", re.M)  # opt writes its input's path: sandbox noise
 
 
 class Sandbox(Protocol):
@@ -364,7 +365,7 @@ class ScriptSandbox(ABC):
             res.status, res.error = _opt_failure(cand, opt, self.limits)
             return res
         out_ll = self.root / rel / "out.ll"
-        res.ir = out_ll.read_text(errors="replace")
+        res.ir = _MODULE_ID.sub("; ModuleID = 'optimized.ll'", out_ll.read_text(errors="replace"), count=1)
         metrics.ir_instruction_count = count_instructions(res.ir)
         if stages == "ir":
             return res
