@@ -229,7 +229,8 @@ def _plan(units: list[Unit], cfg: SessionConfig, store: Store, redo: bool
         if done is not None:
             rows[i] = _stored_row(str(unit.path), name, store.get_session(done["id"]) or done, note)
             continue
-        paused = next((s["id"] for s in previous if s["status"] == "interrupted"), None)
+        # Interrupted, or left `running` by a worker that was killed (it could not say otherwise).
+        paused = next((s["id"] for s in previous if s["status"] in ("interrupted", "running")), None)
         jobs.append(Job(i, str(unit.path), name, kernel, ucfg.model_dump(mode="json"), key, paused, note))
     return rows, jobs
 

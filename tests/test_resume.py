@@ -104,3 +104,49 @@ def test_interrupt_marks_the_session_and_it_resumes(tmp_path):
                        timeout=600)
     assert r.returncode == 0, r.stderr
     assert json.loads(r.stdout)["evaluations"] == 60
+
+
+@pytest.mark.slow
+def test_sigkill_mid_batch_then_rerun(tmp_path):
+    import shutil
+
+    project = tmp_path / "project"
+    shutil.copytree(DATA / "project", project)
+    db_path = tmp_path / "batch.db"
+    db = f"sqlite:///{db_path}"
+    args = [sys.executable, "-m", "optloop.agent.cli", "batch", str(project), "--jobs", "2", "--budget", "40",
+            "--per-step", "1", "--sandbox", "local", "--db", db, "--json"]
+    proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)
+    deadline = time.monotonic() + 180
+    while time.monotonic() < deadline:  # until one unit is finished and another is in flight
+        try:
+            with sqlite3.connect(db_path, timeout=1) as c:
+                rows = dict(c.execute("select status, count(*) from sessions group by status").fetchall())
+            if rows.get("running") and sum(v for k, v in rows.items() if k != "running"):
+                break
+        except sqlite3.OperationalError:
+            pass
+        time.sleep(0.05)
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait(30)
+    with sqlite3.connect(db_path) as c:
+        assert c.execute("pragma integrity_check").fetchone()[0] == "ok"
+        before = c.execute("select id, status from sessions").fetchall()
+    assert any(status == "running" for _, status in before)
+
+    r = subprocess.run(args, capture_output=True, text=True, timeout=600)
+    assert r.returncode == 0, r.stderr[-2000:]
+    out = json.loads(r.stdout)
+    statuses = {row["path"].split("/project/")[-1]: row["status"] for row in out["kernels"]}
+    assert statuses.pop("src/broken/bad.c") == "compile_error"
+    assert set(statuses.values()) == {"ok"}, statuses
+    store = Store(db)
+    sessions = store.list_sessions(limit=100)
+    keys = [s["batch_key"] for s in sessions]
+    assert len(keys) == len(set(keys)) == len(statuses)  # one session per unit: killed ones were continued
+    assert {s["id"] for s in sessions} >= {sid for sid, _ in before}
+    for s in sessions:
+        assert s["status"] in ("completed", "budget_exhausted", "no_improvement")
+        indices = [st["index"] for st in store.steps(s["id"])]
+        assert indices == list(range(len(indices)))
+    store.close()
