@@ -60,7 +60,7 @@ def throughput(kernels: list[SuiteKernel], pipelines: list[str], backend: str, c
         prepared = [sb.prepare(_kernel(k)) for k in kernels]
         cands = [Candidate.passes(p) for p in pipelines]
         started = time.perf_counter()
-        counts_sb = []
+        counts_sb: list[int | None] = []
         for p in prepared:
             counts_sb.extend(r.metrics.ir_instruction_count for r in sb.evaluate(p, cands, Objective.INSTCOUNT))
         sandbox_s = time.perf_counter() - started
@@ -74,7 +74,7 @@ def throughput(kernels: list[SuiteKernel], pipelines: list[str], backend: str, c
             irs.append(path)
         out = Path(tmp) / "out.ll"
         started = time.perf_counter()
-        counts_bare = []
+        counts_bare: list[int | None] = []
         for path in irs:
             for pipe in pipelines:
                 r = subprocess.run(["opt-19", f"-passes={pipe}", str(path), "-S", "-o", str(out)],
@@ -83,7 +83,7 @@ def throughput(kernels: list[SuiteKernel], pipelines: list[str], backend: str, c
         bare_s = time.perf_counter() - started
         log(f"throughput: bare opt-19 loop {n} evaluations in {bare_s:.2f} s")
         cold = _cold(irs[0], pipelines[:cold_evals], tmp, log) if backend == "docker" and cold_evals else None
-    agree = sum(1 for a, b in zip(counts_sb, counts_bare, strict=True) if a == b)
+    agree = len([a for a, b in zip(counts_sb, counts_bare, strict=True) if a == b])
     result = {
         "evaluations": n,
         "sandbox_evals_per_s": n / sandbox_s,

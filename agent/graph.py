@@ -214,7 +214,8 @@ def feedback(state: State, runtime: Runtime[Deps]) -> dict[str, Any]:
     for attempt, eid, checked in results:
         items.append(attempt_feedback(attempt, cfg.objective, cfg.action, cfg.objective.baseline_pipeline, base,
                                       best.value if best else base, checked))
-        if attempt.status == "ok" and attempt.value is not None and attempt.value < (best.value if best else base):
+        bar = best.value if best is not None and best.value is not None else base
+        if attempt.status == "ok" and attempt.value is not None and attempt.value < bar:
             best, best_eid, new_best = attempt, eid, True
     history = list(state.get("history", [])) + [a for a, _, _ in results]
     evaluations = state["evaluations"] + len(results)

@@ -106,8 +106,8 @@ def cli_args(kernel: SuiteKernel) -> list[str]:
     args = [str(s) for s in kernel.sources]
     for d in kernel.include_dirs:
         args += ["-I", str(d)]
-    for d in kernel.defines:
-        args += ["-D", d]
+    for define in kernel.defines:
+        args += ["-D", define]
     return args
 
 

@@ -99,7 +99,7 @@ class Kernel:
         roots = sorted({s.parent for s in srcs} | set(incs))
         base = Path(os.path.commonpath([str(r) for r in roots]))
         found = _collect(srcs, incs, roots)
-        files = {}
+        files: dict[str, bytes] = {}
         total = 0
         for path in sorted(found):
             data = found[path]

@@ -87,7 +87,9 @@ def join(tokens: list[str]) -> str:
 
 
 def _top_level(pipeline: str) -> list[str]:
-    tokens, depth, cur = [], 0, []
+    tokens: list[str] = []
+    cur: list[str] = []
+    depth = 0
     for ch in pipeline:
         if ch in "(<":
             depth += 1
