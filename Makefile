@@ -12,7 +12,7 @@ demo: setup
 	$(BIN)/optloop optimize $$($(BIN)/python -m optloop.benchmarks.suite --demo) --budget 60 \
 	    --db $(DEMO_DB) --out optloop-out
 
-test: setup
+test: setup lint
 	tools/bootstrap.sh --postgres
 	OPTLOOP_TEST_PG=$(PG_URL) $(BIN)/python -m pytest -q
 
@@ -34,6 +34,7 @@ $(STAMP): pyproject.toml
 
 lint: venv
 	$(BIN)/ruff check .
+	$(BIN)/mypy sandbox db agent benchmarks
 
 bench: setup
 	$(BIN)/optloop bench
