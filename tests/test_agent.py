@@ -87,8 +87,7 @@ def test_runtime_session_on_multi_file_kernel_checks_output(sandbox, store):
     result = run_session(kernel, cfg, store, sandbox)
     assert result["status"] in ("budget_exhausted", "completed", "no_improvement")
     assert result["best"]["value"] > 0
-    if result["status"] != "no_improvement":
-        assert result["best"]["correct"] is True
+    assert result["best"]["correct"] is True  # the best (or the -O3 baseline) printed the reference output
     for ev in store.evaluations_for_session(result["session_id"]):
         if ev["status"] == "ok":
             assert ev["output_checked"]
