@@ -191,8 +191,8 @@ def _summary(console: Console, result: dict[str, Any], folder: Path | None) -> N
         console.print(f"improvement {result['improvement']:.3f}x over {result['baseline']['pipeline']} "
                       f"in {result['evaluations']} evaluations; output checked: {result['best']['correct']}")
     if folder is not None:
-        console.print(f"artifacts: {folder}/ (best.ll, input.ll, pipeline.txt, reproduce.sh)")
-        console.print((folder / "reproduce.sh").read_text().strip())
+        console.print(f"artifacts: {folder}/ (best.ll, input.ll, pipeline.txt, reproduce.sh)", soft_wrap=True)
+        console.print((folder / "reproduce.sh").read_text().strip(), soft_wrap=True, markup=False, highlight=False)
 
 
 def list_sessions(db: str | None, limit: int, objective: str | None, status: str | None) -> list[dict]:
