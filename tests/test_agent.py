@@ -161,3 +161,10 @@ def test_optimize_json_contract_and_sessions(tmp_path):
     replayed = cli("replay", out["session_id"], "--db", db, "--sandbox", "local", "--json")
     assert replayed.returncode == 0, replayed.stderr
     assert json.loads(replayed.stdout)["match"] is True
+
+
+def test_one_candidate_per_step_still_alternates_moves(sandbox, store):
+    # Regression: with --per-step 1 the default strategy used to run only the neighbour scan.
+    kernel = Kernel.load([DATA / "simple.c"])
+    result = run_session(kernel, SessionConfig(budget=16, candidates_per_step=1, seed=0), store, sandbox)
+    assert result["improvement"] > 1.0

@@ -133,7 +133,8 @@ class SearchProposer:
                 break
             # The default alternates a systematic scan of the best pipeline's neighbours with
             # evolutionary moves (mutation, crossover, fresh random pipelines).
-            tokens = makers[len(out) % len(makers)](ctx, rng)
+            # Counted over the whole session, so one candidate per step alternates as well.
+            tokens = makers[(len(ctx.history) + len(out)) % len(makers)](ctx, rng)
             tokens = [t for t in tokens if t not in self._banned][: self.max_len]
             text = join(tokens)
             if tokens and text not in seen and text not in out:
