@@ -28,6 +28,8 @@ from typing import Protocol
 
 from .ir import count_instructions, text_size
 from .kernel import Kernel
+from .outcome import more, opt_failure, output_diff, reject, run_message, run_status
+from .text import trim
 from .types import (
     Candidate,
     EvalResult,
@@ -40,18 +42,9 @@ from .types import (
     Status,
 )
 
-MAX_IR_BYTES = 64 << 20
-MAX_PIPELINE_CHARS = 1 << 20
-MAX_PIPELINE_PASSES = 2000
-_INLINE_ASM = re.compile(r"\basm\s+(?:sideeffect\s+|alignstack\s+|inteldialect\s+|unwind\s+)*\"|^module asm ", re.M)
-ERROR_CHARS = 2000  # tool output kept per failure: enough for a model, small in the store
-
 _RUN_LINE = re.compile(
     r"run=(-?\d+) exit=(-?\d+) signal=(\d+) wall_s=([\d.]+) maxrss_kb=(\d+) timeout=(\d) outlimit=(\d)"
 )
-_PIPELINE_ERRORS = ("unknown pass name", "unknown pipeline name", "unknown ", "invalid pipeline",
-                    "pass parameter", "invalid use of", "expected ", "does not accept parameters", "invalid ",
-                    "unable to parse")
 _MAIN = re.compile(r"^define [^@\n]*@main\(", re.M)
 _MODULE_ID = re.compile(r"^; ModuleID = '[^'\n]*'", re.M)  # opt writes its input's path: sandbox noise
 
@@ -109,15 +102,6 @@ class _Run:
     maxrss_kb: int
     timeout: bool
     outlimit: bool
-
-
-def trim(text: str, limit: int = ERROR_CHARS) -> str:
-    """Keep the head and tail of a tool's output: the first error and the summary."""
-    text = text.strip()
-    if len(text) <= limit:
-        return text
-    half = limit // 2
-    return f"{text[:half]}\n[... {len(text) - limit} characters cut ...]\n{text[-half:]}"
 
 
 def _runtime_file(name: str) -> bytes:
@@ -266,7 +250,7 @@ class ScriptSandbox(ABC):
             if step.rc in (124, 137):
                 raise KernelError(Status.TIMEOUT, f"{what} ran past {self.limits.compile_timeout_s:g} s")
             first = step.err.strip().splitlines()[0] if step.err.strip() else f"exit code {step.rc}"
-            raise KernelError(Status.COMPILE_ERROR, f"{what} failed: {first}" + _more(step.err))
+            raise KernelError(Status.COMPILE_ERROR, f"{what} failed: {first}" + more(step.err))
         input_ll = self.root / "w/k" / kid / "input.ll"
         if not input_ll.exists():
             raise SandboxError("prepare produced no input.ll")
@@ -279,9 +263,9 @@ class ScriptSandbox(ABC):
         if has_main:
             runs, stdout, stderr, _ = self._run(self.inside(f"w/k/{kid}/ref"), f"ref-{kid}", 0, 1)
             last = runs[-1]
-            status = _run_status(last, stderr, self.limits)
+            status = run_status(last, stderr, self.limits)
             if status is not None:
-                raise KernelError(status, f"the -O0 reference run: {_run_message(status, last, stderr, self.limits)}")
+                raise KernelError(status, f"the -O0 reference run: {run_message(status, last, stderr, self.limits)}")
             reference = Reference(stdout=stdout, stderr=stderr, exit_code=last.exit)
             ref_runtime = last.wall_s
         return Prepared(
@@ -312,7 +296,7 @@ class ScriptSandbox(ABC):
         for cand in candidates:
             if cand.key in unique or cand.key in results:
                 continue
-            rejected = _reject(cand, objective, prepared)
+            rejected = reject(cand, objective, prepared)
             if rejected:
                 results[cand.key] = rejected
             else:
@@ -362,7 +346,7 @@ class ScriptSandbox(ABC):
             res.status, res.error = Status.SANDBOX_ERROR, "the build script did not run opt"
             return res
         if opt.rc != 0:
-            res.status, res.error = _opt_failure(cand, opt, self.limits)
+            res.status, res.error = opt_failure(cand, opt, self.limits)
             return res
         out_ll = self.root / rel / "out.ll"
         res.ir = _MODULE_ID.sub("; ModuleID = 'optimized.ll'", out_ll.read_text(errors="replace"), count=1)
@@ -400,15 +384,15 @@ class ScriptSandbox(ABC):
         )
         last = runs[-1]
         res.metrics.max_rss_kb = max(r.maxrss_kb for r in runs)
-        status = _run_status(last, stderr, lim)
+        status = run_status(last, stderr, lim)
         if status is not None:
-            res.status, res.error = status, _run_message(status, last, stderr, lim)
+            res.status, res.error = status, run_message(status, last, stderr, lim)
             return
         ref = prepared.reference
         assert ref is not None
         if last.exit != ref.exit_code or stdout != ref.stdout:
             res.status = Status.WRONG_OUTPUT
-            res.error = _diff(ref, stdout, last.exit)
+            res.error = output_diff(ref, stdout, last.exit)
             return
         res.output_checked = True
         timed = [r.wall_s for r in runs if r.index >= 0]
@@ -433,104 +417,3 @@ class ScriptSandbox(ABC):
 
     def __exit__(self, *exc) -> None:
         self.close()
-
-
-def _more(err: str) -> str:
-    lines = err.strip().splitlines()
-    return "\n" + trim("\n".join(lines[1:]), 1500) if len(lines) > 1 else ""
-
-
-def _reject(cand: Candidate, objective: Objective, prepared: Prepared | None = None) -> EvalResult | None:
-    """Cheap checks before anything reaches the sandbox."""
-    if cand.kind == "passes":
-        if not cand.text:
-            return EvalResult(cand, objective, Status.INVALID_PIPELINE, error="empty pipeline")
-        if len(cand.text) > MAX_PIPELINE_CHARS or "\n" in cand.text or "\0" in cand.text:
-            return EvalResult(cand, objective, Status.INVALID_PIPELINE,
-                              error="a pipeline is one line of at most 1 MiB")
-        passes = cand.text.count(",") + 1
-        if passes > MAX_PIPELINE_PASSES:
-            return EvalResult(cand, objective, Status.INVALID_PIPELINE,
-                              error=f"the pipeline has {passes} passes; the limit is {MAX_PIPELINE_PASSES}")
-    elif cand.kind == "ir":
-        if len(cand.text.encode()) > MAX_IR_BYTES:
-            return EvalResult(cand, objective, Status.VERIFY_ERROR, error="IR module larger than 64 MiB")
-        if "\0" in cand.text:
-            return EvalResult(cand, objective, Status.VERIFY_ERROR, error="IR module contains NUL bytes")
-        if _INLINE_ASM.search(cand.text) and not (prepared and _INLINE_ASM.search(prepared.ir)):
-            # An asm blob counts as one instruction: a way to cheat instcount, and code we cannot check.
-            return EvalResult(cand, objective, Status.VERIFY_ERROR,
-                              error="inline assembly is not allowed in IR candidates (the kernel has none)")
-    else:
-        return EvalResult(cand, objective, Status.SANDBOX_ERROR, error=f"unknown candidate kind {cand.kind!r}")
-    return None
-
-
-def _opt_failure(cand: Candidate, step: _Step, limits: Limits) -> tuple[Status, str]:
-    err = trim(step.err.replace("opt-19: ", ""))
-    if step.rc in (124, 137):
-        return Status.TIMEOUT, f"opt-19 ran past {limits.compile_timeout_s:g} s"
-    if step.rc > 128 or "PLEASE submit a bug report" in step.err or "Stack dump" in step.err:
-        return Status.COMPILE_ERROR, f"opt-19 crashed (exit {step.rc}): {err}"
-    if cand.kind == "ir" or re.search(r"\.ll:\d+:\d+: error:", step.err):
-        return Status.VERIFY_ERROR, err
-    low = step.err.lower()
-    if "llvm error:" in low and cand.kind == "passes":  # e.g. "LICM requires MemorySSA (loop-mssa)"
-        return Status.INVALID_PIPELINE, err
-    if "verif" in low or "broken module" in low:
-        return Status.VERIFY_ERROR, err
-    if any(p in low for p in _PIPELINE_ERRORS):
-        return Status.INVALID_PIPELINE, err
-    return Status.COMPILE_ERROR, f"opt-19 failed (exit {step.rc}): {err}"
-
-
-def _run_status(run: _Run, stderr: bytes, limits: Limits) -> Status | None:
-    if run.timeout or run.signal == 24:  # SIGXCPU: the CPU-time limit
-        return Status.TIMEOUT
-    if run.outlimit or run.signal == 25:  # SIGXFSZ: the file-size limit
-        return Status.OUTPUT_LIMIT
-    if run.signal == 9:  # not ours (we set timeout/outlimit when we kill): the OOM killer
-        return Status.RESOURCE_LIMIT
-    low = stderr[-4096:].lower()
-    if run.signal or run.exit == 127 and b"cannot execute" in low:
-        if any(s in low for s in (b"cannot allocate memory", b"out of memory", b"bad_alloc",
-                                  b"resource temporarily unavailable")):
-            return Status.RESOURCE_LIMIT
-        if run.exit == 127:
-            return Status.SANDBOX_ERROR
-        return Status.CRASHED
-    if run.maxrss_kb * 1024 >= 0.95 * limits.memory_bytes:
-        return Status.RESOURCE_LIMIT
-    if run.exit != 0 and any(s in low for s in (b"resource temporarily unavailable", b"cannot allocate memory")):
-        return Status.RESOURCE_LIMIT  # fork() or malloc() refused by a limit, and the program gave up
-    return None
-
-
-_SIGNALS = {4: "SIGILL", 6: "SIGABRT", 7: "SIGBUS", 8: "SIGFPE", 9: "SIGKILL", 11: "SIGSEGV", 13: "SIGPIPE"}
-
-
-def _run_message(status: Status, run: _Run, stderr: bytes, limits: Limits) -> str:
-    tail = trim(stderr.decode(errors="replace"), 600)
-    if status is Status.TIMEOUT:
-        msg = f"the program ran past {limits.run_timeout_s:g} s and was killed"
-    elif status is Status.OUTPUT_LIMIT:
-        msg = f"the program printed more than {limits.output_bytes} bytes and was killed"
-    elif status is Status.RESOURCE_LIMIT:
-        msg = (f"the program hit a resource limit (memory {limits.memory_bytes >> 20} MiB, "
-               f"{limits.processes} processes; max RSS {run.maxrss_kb} kB)")
-    elif status is Status.CRASHED:
-        msg = f"the program crashed with {_SIGNALS.get(run.signal, f'signal {run.signal}')}"
-    else:
-        msg = f"the program could not be started (exit {run.exit})"
-    return f"{msg}: {tail}" if tail else msg
-
-
-def _diff(ref: Reference, stdout: bytes, exit_code: int) -> str:
-    if exit_code != ref.exit_code:
-        return f"exit code {exit_code}, expected {ref.exit_code}"
-    a, b = ref.stdout.splitlines(), stdout.splitlines()
-    for i, (x, y) in enumerate(zip(a, b, strict=False)):
-        if x != y:
-            return (f"output differs from the -O0 reference at line {i + 1}: expected "
-                    f"{x[:200].decode(errors='replace')!r}, got {y[:200].decode(errors='replace')!r}")
-    return f"output has {len(b)} lines, the -O0 reference has {len(a)}"
