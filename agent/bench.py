@@ -9,7 +9,6 @@ noisy machine still gives honest ratios.
 
 from __future__ import annotations
 
-import math
 import os
 import platform
 import random
@@ -27,16 +26,12 @@ from optloop.sandbox import Candidate, Kernel, Limits, Objective, open_sandbox
 from optloop.sandbox.ir import count_instructions
 
 from .config import SearchConfig, SessionConfig
+from .feedback import geomean
 from .proposers.search import PASSES, join
 from .session import run_session
 
 STRATEGIES = ("evolution", "random", "greedy")
 Log = Callable[[str], None]
-
-
-def geomean(values: list[float]) -> float | None:
-    vals = [v for v in values if v and v > 0]
-    return math.exp(sum(math.log(v) for v in vals) / len(vals)) if vals else None
 
 
 def random_pipelines(n: int, seed: int) -> list[str]:

@@ -6,6 +6,8 @@ per-candidate texts together with the best so far and a compact history.
 
 from __future__ import annotations
 
+import math
+
 from optloop.sandbox import Objective
 
 from .prompting import render
@@ -25,6 +27,12 @@ _TEMPLATE = {
 }
 HISTORY_LINES = 8
 METRIC_NAMES = {"instcount": "IR instruction count", "size": ".text bytes", "runtime": "runtime (s)"}
+
+
+def geomean(values: list[float]) -> float | None:
+    """Geometric mean of the positive values (how improvements are averaged), None if there are none."""
+    vals = [v for v in values if v and v > 0]
+    return math.exp(sum(math.log(v) for v in vals) / len(vals)) if vals else None
 
 
 def improvement(baseline: float | None, value: float | None) -> float | None:

@@ -60,6 +60,7 @@ class Deps:
 class State(TypedDict, total=False):
     session_id: str
     prepared: Prepared
+    ir_summary: dict[str, Any]  # of the unoptimized IR, computed once
     baseline_value: float
     baseline_evaluation_id: int | None
     step: int
@@ -130,7 +131,8 @@ def prepare(state: State, runtime: Runtime[Deps]) -> dict[str, Any]:
         r = deps.resume
         deps.session_id.append(r.session_id)
         ranked = _ranked(r.history)
-        return {"session_id": r.session_id, "prepared": prepared, "baseline_value": r.baseline_value,
+        return {"session_id": r.session_id, "prepared": prepared, "ir_summary": summarize(prepared.ir),
+                "baseline_value": r.baseline_value,
                 "baseline_evaluation_id": r.baseline_evaluation_id, "step": r.step, "evaluations": r.evaluations,
                 "history": r.history, "turns": r.turns, "best": ranked[0] if ranked else None,
                 "stale_steps": 0, "proposer_failures": 0, "started": started, "stop": None}
@@ -147,7 +149,8 @@ def prepare(state: State, runtime: Runtime[Deps]) -> dict[str, Any]:
     deps.session_id.append(sid)
     deps.on_event({"event": "prepared", "session_id": sid, "baseline": attempt.value,
                    "ir_instructions": prepared.ir_instruction_count})
-    return {"session_id": sid, "prepared": prepared, "baseline_value": attempt.value,
+    return {"session_id": sid, "prepared": prepared, "ir_summary": summarize(prepared.ir),
+            "baseline_value": attempt.value,
             "baseline_evaluation_id": eid, "step": 0, "evaluations": 0, "best": None,
             "stale_steps": 0, "proposer_failures": 0, "started": started, "stop": None}
 
@@ -158,7 +161,7 @@ def propose(state: State, runtime: Runtime[Deps]) -> dict[str, Any]:
     prepared = state["prepared"]
     ctx = Context(
         objective=cfg.objective, action=cfg.action, ir=prepared.ir,
-        ir_instruction_count=prepared.ir_instruction_count, ir_summary=summarize(prepared.ir),
+        ir_instruction_count=prepared.ir_instruction_count, ir_summary=state["ir_summary"],
         baseline_pipeline=cfg.objective.baseline_pipeline, baseline_value=state["baseline_value"],
         best=state.get("best"), history=list(state.get("history", [])), turns=list(state.get("turns", [])),
         step=state["step"], evaluations_left=cfg.budget - state["evaluations"], n=cfg.per_step, seed=cfg.seed,

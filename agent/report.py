@@ -8,12 +8,13 @@
 from __future__ import annotations
 
 import html
-import math
 import os
 from pathlib import Path
 from typing import Any, Literal
 
 from optloop.db import Store
+
+from .feedback import geomean
 
 IMAGES = ("improvements.png", "curves.png", "time.png")
 
@@ -24,7 +25,7 @@ def summarize(rows: list[dict[str, Any]], wall: float, jobs: int, engine: str, d
     imps = [r["improvement"] for r in ok if r["improvement"]]
     return {"kernels": len(rows), "ok": len(ok), "failed": len(rows) - len(ok),
             "skipped": sum(r["resumed"] for r in rows), "resumed": sum(r["continued"] for r in rows),
-            "geomean_improvement": math.exp(sum(map(math.log, imps)) / len(imps)) if imps else None,
+            "geomean_improvement": geomean(imps),
             "best_improvement": max(imps) if imps else None, "wall_s": round(wall, 3), "jobs": jobs,
             "engine": engine, "db": db}
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -61,9 +62,9 @@ class Candidate:
     def ir(cls, module: str) -> Candidate:
         return cls("ir", module)
 
-    @property
+    @functools.cached_property
     def key(self) -> str:
-        """Content hash: the same candidate is never evaluated twice."""
+        """Content hash: the same candidate is never evaluated twice (computed once: IR can be large)."""
         return hashlib.sha256(f"{self.kind}\0{self.text}".encode()).hexdigest()
 
     def short(self, width: int = 80) -> str:
