@@ -24,12 +24,13 @@ from typing import Any, Literal
 
 from optloop.db import Store
 
+from .prompting import llm_compiler_prompt
+
 Format = Literal["chat", "llm-compiler", "pairs"]
 FORMATS: tuple[str, ...] = ("chat", "llm-compiler", "pairs")
 # Sessions worth learning from: finished, or interrupted part-way (their steps are complete).
 EXPORT_STATUSES = ("completed", "budget_exhausted", "no_improvement", "interrupted")
 SYSTEM_PROMPT = "You are an LLVM optimization assistant."
-_GOAL = {"instcount": "object file size", "size": "object file size", "runtime": "execution time"}
 _DESCRIBE = {
     "instcount": "the LLVM IR instruction count",
     "size": "the size of the object file's .text section",
@@ -119,14 +120,13 @@ def llm_compiler_row(store: Store, session: dict) -> dict | None:
     ir, pipeline = kernel["unopt_ir"], best["action_text"]
     before = kernel.get("ir_instruction_count")
     after = (best.get("metrics") or {}).get("ir_instruction_count")
-    goal = _GOAL.get(session["objective"], "object file size")
     completion = f"Run passes `{pipeline}`"
     if after is not None:
         completion += f" to get instruction count {after}"
     return {
         "input": ir, "output": pipeline, "instcount_before": before, "instcount_after": after,
         "objective": session["objective"], "kernel_hash": session["kernel_hash"],
-        "prompt": f"[INST] Tell me how to optimize this LLVM-IR for {goal}:\n<code>{ir}</code> [/INST]",
+        "prompt": llm_compiler_prompt(ir, session["objective"]),
         "completion": completion,
         "session_id": session["id"],
     }

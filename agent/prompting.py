@@ -41,6 +41,15 @@ def render(name: str, **variables: Any) -> str:
     return _env().get_template(name).render(**variables).strip()
 
 
+# LLM Compiler's pass-list task names one goal ("object file size"); runtime asks for execution time.
+_LLM_COMPILER_GOAL = {"instcount": "object file size", "size": "object file size", "runtime": "execution time"}
+
+
+def llm_compiler_prompt(ir: str, objective: str = "size") -> str:
+    """Meta LLM Compiler's prompt, the one text both `optloop export` and the hf proposer use."""
+    return render("llm_compiler.j2", ir=ir, goal=_LLM_COMPILER_GOAL.get(str(objective), "object file size"))
+
+
 def template_names() -> list[str]:
     root = importlib.resources.files("optloop.prompts")
     return sorted(p.name for p in root.iterdir() if p.name.endswith(".j2"))

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from optloop.agent.prompting import render
+from optloop.agent.prompting import llm_compiler_prompt, render
 from optloop.sandbox import Candidate, Objective
 
 from .base import Context, Proposal
@@ -81,14 +81,6 @@ class ParsedAnswer:
 def chat_prompt(messages: list[dict[str, str]]) -> str:
     """The text a chat-format model continues: the rendered chat, then the assistant marker."""
     return render("hf_chat.j2", messages=messages, add_generation_prompt=True) + "\n"
-
-
-_GOAL = {"instcount": "object file size", "size": "object file size", "runtime": "execution time"}
-
-
-def llm_compiler_prompt(ir: str, objective: str = "size") -> str:
-    """LLM Compiler's prompt (the goal words follow `optloop export`: only runtime differs)."""
-    return render("llm_compiler.j2", ir=ir, goal=_GOAL.get(str(objective), "object file size"))
 
 
 def flags_to_pipeline(flags: str) -> str:
